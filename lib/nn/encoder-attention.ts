@@ -7,6 +7,7 @@ import { attention, attentionBackward } from '../ops/attention.js';
 import { concat, inversePermutation, linearResizeRows, linearResizeRowsBackward, permute, split } from '../ops/layout.js';
 import type { Tensor } from '../tensor.js';
 import { Linear } from './linear.js';
+import type { TokenModule } from './token-module.js';
 import { Module } from './module.js';
 import type { Parameter } from './parameter.js';
 import { dispose, reshapeOwned, retain, withView } from './retain.js';
@@ -29,7 +30,8 @@ interface Saved {
 }
 
 export class EncoderAttention extends Module {
-  readonly qkv: Linear;
+  /** The qkv projection: a Linear, or a LoRA host wrapping it. */
+  qkv: TokenModule;
   readonly proj: Linear;
   readonly relPosH: Parameter | null;
   readonly relPosW: Parameter | null;
@@ -77,12 +79,17 @@ export class EncoderAttention extends Module {
     return y;
   }
 
-  /** The qkv projection; the LoRA host overrides it to add its deltas. */
-  protected forwardQkv(x: Tensor): Tensor {
+  /** Swaps the qkv projection (the LoRA host wraps the original Linear). */
+  replaceQkv(qkv: TokenModule): void {
+    this.dropChild(this.qkv);
+    this.qkv = this.child(qkv);
+  }
+
+  private forwardQkv(x: Tensor): Tensor {
     return this.qkv.forward(x);
   }
 
-  protected backwardQkv(dqkv: Tensor): Tensor {
+  private backwardQkv(dqkv: Tensor): Tensor {
     return this.qkv.backward(dqkv)!;
   }
 

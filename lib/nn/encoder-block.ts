@@ -10,13 +10,8 @@ import { EncoderAttention } from './encoder-attention.js';
 import { LayerNorm } from './layer-norm.js';
 import { MlpBlock } from './mlp.js';
 import { Module } from './module.js';
+import type { TokenModule } from './token-module.js';
 import { dispose } from './retain.js';
-
-/** What a block's MLP slot needs: the plain MLP, or an adapter wrapping it (AdaptFormer). */
-export interface TokenModule extends Module {
-  forward(x: Tensor): Tensor;
-  backward(dy: Tensor, needInput?: boolean): Tensor | null;
-}
 
 export interface EncoderBlockOptions {
   dim: number;

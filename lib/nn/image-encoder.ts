@@ -13,7 +13,14 @@ import type { SamConfig } from './sam-config.js';
 const NCHW_TO_NHWC = [0, 2, 3, 1];
 const NHWC_TO_NCHW = [0, 3, 1, 2];
 
+/** Called around each encoder pass (COBOT forms its coefficients once per pass and scatters their gradients once). */
+export interface EncoderPassHook {
+  beforeForward(): void;
+  afterBackward(): void;
+}
+
 export class ImageEncoderViT extends Module {
+  private readonly passHooks: EncoderPassHook[] = [];
   readonly patchEmbed: Conv2d;
   readonly posEmbed: Parameter;
   readonly blocks: EncoderBlock[];
@@ -52,8 +59,13 @@ export class ImageEncoderViT extends Module {
     ];
   }
 
+  addPassHook(hook: EncoderPassHook): void {
+    this.passHooks.push(hook);
+  }
+
   /** x (B, 3, S, S) preprocessed NCHW -> image embeddings (B, C, g, g). */
   forward(x: Tensor): Tensor {
+    for (const hook of this.passHooks) hook.beforeForward();
     const patches = this.patchEmbed.forward(x);
     const tokens = permute(patches, NCHW_TO_NHWC);
     patches.dispose();
@@ -99,6 +111,7 @@ export class ImageEncoderViT extends Module {
     dh.dispose();
     const dx = this.patchEmbed.backward(dPatches, needInput);
     dPatches.dispose();
+    for (const hook of this.passHooks) hook.afterBackward();
     return dx;
   }
 }
