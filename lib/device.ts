@@ -16,7 +16,7 @@ export function resolveDevice(request: DeviceRequest = 'cpu'): Device {
   const { cuda } = backends();
   if (request === 'auto') return cuda.available ? 'cuda' : 'cpu';
   if (request === 'cuda') {
-    if (!cuda.available) throw new SamCobotError('ERR_NO_CUDA', `CUDA is not available: ${cuda.reason}`);
+    if (!cuda.available) throw new SamCobotError('ERR_NO_CUDA', `Expected a working CUDA backend for device 'cuda' but received none (${cuda.reason})`);
     return 'cuda';
   }
   throw new SamCobotError('ERR_ARGUMENT', `Expected 'cpu', 'cuda' or 'auto' for device but received ${JSON.stringify(request)}`);

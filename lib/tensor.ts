@@ -14,7 +14,14 @@ export interface TensorOptions {
   dtype?: DType;
 }
 
-const bytesPerElement: Record<DType, number> = { f32: 4, f64: 8, bf16: 2, f16: 2, i32: 4, u8: 1 };
+const arrayTypes: Record<DType, new (length: number) => TypedArray> = {
+  f32: Float32Array,
+  f64: Float64Array,
+  bf16: Uint16Array,
+  f16: Uint16Array,
+  i32: Int32Array,
+  u8: Uint8Array,
+};
 
 /** The array type each dtype reads back as (bf16 and f16 as their raw 16-bit patterns). */
 function arrayFor(dtype: DType, buffer: ArrayBuffer): TypedArray {
@@ -58,21 +65,23 @@ export class Tensor {
 
   /** A tensor holding `data` (copied now), with `shape`; dtype defaults from the array type. */
   static fromArray(data: TypedArray | number[], shape: readonly number[], options: TensorOptions = {}): Tensor {
+    if (!Array.isArray(data) && !ArrayBuffer.isView(data)) throw expected('ERR_ARGUMENT', 'a typed array or an array of numbers', 'data', data);
     const dtype = options.dtype ?? defaultDtype(data);
+    if (!Object.hasOwn(arrayTypes, dtype)) throw expected('ERR_DTYPE', 'one of f32, f64, bf16, f16, i32, u8', 'dtype', dtype);
     const device = resolveDevice(options.device);
     const dims = checkShape(shape);
     const count = dims.reduce((a, b) => a * b, 1);
-    let view: ArrayBufferView;
-    if (Array.isArray(data) || (bytesPerElement[dtype] !== (data as TypedArray).BYTES_PER_ELEMENT && dtype !== 'bf16' && dtype !== 'f16')) {
-      view = arrayFor(dtype, new ArrayBuffer(count * bytesPerElement[dtype]));
-      if ((data as ArrayLike<number>).length !== count)
-        throw expected('ERR_SHAPE', `${count} elements for shape [${dims}]`, 'data', `${(data as ArrayLike<number>).length} elements`);
-      (view as TypedArray).set(data as ArrayLike<number>);
-    } else {
-      view = data as TypedArray;
-    }
+    // Checked before anything is allocated, so a huge shape fails here rather than in new ArrayBuffer().
+    if (data.length !== count)
+      throw new SamCobotError('ERR_SHAPE', `Expected ${count} elements for shape [${dims}] for data but received ${data.length} elements`);
     if ((dtype === 'bf16' || dtype === 'f16') && !(data instanceof Uint16Array))
       throw expected('ERR_DTYPE', `raw 16-bit patterns in a Uint16Array for dtype ${dtype} (or f32 data cast on the device)`, 'data', data);
+    // Values of another array type are converted (an Int32Array's bits are never read as f32).
+    let view = data as TypedArray;
+    if (!(data instanceof arrayTypes[dtype])) {
+      view = new arrayTypes[dtype](count);
+      view.set(data);
+    }
     return new Tensor(call((a) => a.fromBytes(view, dims, dtype, device)));
   }
 

@@ -83,7 +83,7 @@ export async function loadAdapter(sam: Sam, path: string): Promise<number> {
   }
   const device = sam.imageEncoder.posEmbed.loaded ? sam.imageEncoder.posEmbed.value.device : 'cpu';
   const { tensors, metadata } = await loadStateDict(file, { device });
-  if (!config && metadata.config) config = JSON.parse(metadata.config) as AdapterConfig;
+  if (!config && metadata.format === 'sam-cobot-adapter' && metadata.config) config = JSON.parse(metadata.config) as AdapterConfig;
   const state = new Map<string, Tensor>();
   for (const [key, t] of tensors) {
     const k = normaliseAdapterKey(key);

@@ -11,7 +11,7 @@ import { LayerNorm } from '../nn/layer-norm.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import type { TokenModule } from '../nn/token-module.js';
-import { dispose, retain } from '../nn/retain.js';
+import { dispose, reshapeOwned, retain, withView } from '../nn/retain.js';
 import type { CobotState } from './cobot.js';
 
 interface Saved {
@@ -66,7 +66,9 @@ export class AdaptFormerAdapter extends Module implements TokenModule {
     let q: Tensor | null = null;
     if (cobot) {
       const pass = cobot.state.pass();
-      act = cobotBottleneck(a, pass.kappa, pass.q, { head: cobot.head, relu: true });
+      act = withView(a, [a.numel / this.options.bottleneck, this.options.bottleneck], (rows) =>
+        reshapeOwned(cobotBottleneck(rows, pass.kappa, pass.q, { head: cobot.head, relu: true }), a.shape),
+      );
       kappa = pass.kappa;
       q = pass.q;
     } else {
@@ -97,7 +99,10 @@ export class AdaptFormerAdapter extends Module implements TokenModule {
     const cobot = this.options.cobot;
     if (cobot) {
       const { dKappa, dQ } = cobot.state.gradients();
-      dA = cobotBottleneckBackward(dAct, s.a!, s.kappa!, s.q!, s.act, dKappa, dQ, { head: cobot.head, relu: true });
+      const shape = [s.act.numel / this.options.bottleneck, this.options.bottleneck];
+      const [dRows, aRows, actRows] = [dAct, s.a!, s.act].map((t) => t.reshape(shape)) as [Tensor, Tensor, Tensor];
+      dA = reshapeOwned(cobotBottleneckBackward(dRows, aRows, s.kappa!, s.q!, actRows, dKappa, dQ, { head: cobot.head, relu: true }), s.act.shape);
+      dispose(dRows, aRows, actRows);
     } else {
       dA = reluBackward(dAct, s.act);
     }

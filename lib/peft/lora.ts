@@ -10,7 +10,7 @@ import { Tensor } from '../tensor.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import type { TokenModule } from '../nn/token-module.js';
-import { dispose, retain } from '../nn/retain.js';
+import { dispose, reshapeOwned, retain, withView } from '../nn/retain.js';
 import type { CobotState } from './cobot.js';
 
 interface BranchSaved {
@@ -55,7 +55,8 @@ export class LoraQkv extends Module implements TokenModule {
     let saved: BranchSaved | null = null;
     if (head !== null) {
       const pass = this.options.cobot!.state.pass();
-      h = cobotBottleneck(low, pass.kappa, pass.q, { head, relu: false });
+      const r = this.options.rank;
+      h = withView(low, [low.numel / r, r], (rows) => reshapeOwned(cobotBottleneck(rows, pass.kappa, pass.q, { head, relu: false }), low.shape));
       if (this.training) saved = { a: retain(low), kappa: retain(pass.kappa), q: retain(pass.q) };
       low.dispose();
     }
@@ -83,7 +84,10 @@ export class LoraQkv extends Module implements TokenModule {
     let dH = b.backward(dDelta)!;
     if (head !== null && saved) {
       const { dKappa, dQ } = this.options.cobot!.state.gradients();
-      const dA = cobotBottleneckBackward(dH, saved.a, saved.kappa, saved.q, saved.a, dKappa, dQ, { head, relu: false });
+      const shape = [dH.numel / this.options.rank, this.options.rank];
+      const [dRows, aRows] = [dH, saved.a].map((t) => t.reshape(shape)) as [Tensor, Tensor];
+      const dA = reshapeOwned(cobotBottleneckBackward(dRows, aRows, saved.kappa, saved.q, aRows, dKappa, dQ, { head, relu: false }), dH.shape);
+      dispose(dRows, aRows);
       dispose(dH, saved.a, saved.kappa, saved.q);
       dH = dA;
     }

@@ -1,6 +1,8 @@
 #include "allocator.h"
 
+#include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <new>
@@ -44,7 +46,18 @@ void system_free(Device device, void* p) {
   else std::free(p);
 }
 
+std::atomic<bool> poison_blocks{false};
+
+void* poisoned(Device device, void* p, size_t bytes) {
+  if (!poison_blocks.load(std::memory_order_relaxed)) return p;
+  if (device == Device::Cuda) cuda_hooks().memset(p, 0xFF, bytes);
+  else std::memset(p, 0xFF, bytes);
+  return p;
+}
+
 }  // namespace
+
+void set_allocation_poison(bool on) { poison_blocks.store(on); }
 
 void* arena_allocate(Device device, size_t bytes) {
   size_t cls = size_class(bytes);
@@ -58,7 +71,7 @@ void* arena_allocate(Device device, size_t bytes) {
       a.stats.bytes_cached -= cls;
       a.stats.bytes_in_use += cls;
       if (a.stats.bytes_in_use > a.stats.peak_bytes_in_use) a.stats.peak_bytes_in_use = a.stats.bytes_in_use;
-      return p;
+      return poisoned(device, p, cls);
     }
   }
   void* p;
@@ -73,7 +86,7 @@ void* arena_allocate(Device device, size_t bytes) {
   a.stats.system_allocations += 1;
   a.stats.bytes_in_use += cls;
   if (a.stats.bytes_in_use > a.stats.peak_bytes_in_use) a.stats.peak_bytes_in_use = a.stats.bytes_in_use;
-  return p;
+  return poisoned(device, p, cls);
 }
 
 void arena_release(Device device, void* ptr, size_t bytes) {

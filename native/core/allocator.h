@@ -22,6 +22,10 @@ void arena_release(Device device, void* ptr, size_t bytes);
 ArenaStats arena_stats(Device device);
 // Returns cached blocks to the system (tests, and users between jobs).
 void arena_empty_cache(Device device);
+// Poison mode (off by default): every block handed out, fresh or reused, is first filled with
+// 0xFF bytes (NaN for floats), so a kernel that leaves part of its output unwritten is caught.
+// The parity harness turns it on; on CUDA the fill is queued on the stream.
+void set_allocation_poison(bool on);
 
 // Raw device memory owned through shared_ptr: the last owner returns it to the arena.
 class Storage {

@@ -28,7 +28,7 @@ bool cuda_available(std::string* reason) {
 
 void require_cuda() {
   std::string reason;
-  if (!cuda_available(&reason)) throw Error("ERR_NO_CUDA", "CUDA is not available: " + reason);
+  if (!cuda_available(&reason)) fail("ERR_NO_CUDA", "", "a working CUDA backend", "device 'cuda'", "none (" + reason + ")");
 }
 
 }  // namespace samcobot

@@ -19,6 +19,7 @@ struct CudaHooks {
   void (*free)(void* ptr) = nullptr;
   void (*upload)(void* dst, const void* src, size_t bytes) = nullptr;    // ordered on the stream
   void (*download)(void* dst, const void* src, size_t bytes) = nullptr;  // waits for the stream
+  void (*memset)(void* dst, int byte, size_t bytes) = nullptr;           // ordered on the stream
   void (*synchronize)() = nullptr;                                       // throws on a kernel error
   std::string (*describe)() = nullptr;
 };

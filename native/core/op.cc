@@ -26,7 +26,14 @@ double Attrs::number(const std::string& op, const std::string& key) const {
 
 double Attrs::number_or(const std::string& key, double fallback) const {
   auto it = numbers.find(key);
-  return it == numbers.end() ? fallback : it->second;
+  if (it != numbers.end()) return it->second;
+  if (strings.count(key)) fail("ERR_ARGUMENT", "", "a number", "attribute '" + key + "'", "\"" + strings.at(key) + "\"");
+  if (lists.count(key)) fail("ERR_ARGUMENT", "", "a number", "attribute '" + key + "'", "a list");
+  return fallback;
+}
+
+double Attrs::finite_or(const std::string& op, const std::string& key, double fallback) const {
+  return numbers.count(key) ? number(op, key) : number_or(key, fallback);
 }
 
 int64_t Attrs::integer(const std::string& op, const std::string& key, int64_t lo, int64_t hi) const {

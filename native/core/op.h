@@ -22,7 +22,10 @@ class Attrs {
 
   bool has(const std::string& key) const;
   double number(const std::string& op, const std::string& key) const;
+  // Throws ERR_ARGUMENT when the key holds a string or a list rather than a number.
   double number_or(const std::string& key, double fallback) const;
+  // As number_or, and throws ERR_ARGUMENT (naming `op`) for NaN or an infinity.
+  double finite_or(const std::string& op, const std::string& key, double fallback) const;
   int64_t integer(const std::string& op, const std::string& key, int64_t lo, int64_t hi) const;
   int64_t integer_or(const std::string& op, const std::string& key, int64_t fallback, int64_t lo, int64_t hi) const;
   bool flag(const std::string& key) const { return number_or(key, 0) != 0; }

@@ -34,7 +34,7 @@ void WorkQueue::push(std::function<void()> task) {
 }
 
 void WorkQueue::push_read(std::function<void()> task, std::function<void(const QueuedError&)> done) {
-  push([this, task = std::move(task), done = std::move(done)] {
+  push([this, task = std::move(task), done = std::move(done)]() mutable {
     QueuedError error;
     try {
       if (device_ == Device::Cuda) cuda_hooks().synchronize();
@@ -44,6 +44,9 @@ void WorkQueue::push_read(std::function<void()> task, std::function<void(const Q
     } catch (const std::exception& e) {
       error = {"ERR_RUNTIME", e.what()};
     }
+    // Release what the read captured (the tensor) before JS hears of it, so a dispose() right
+    // after the await returns the storage to the arena at once.
+    task = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!sticky_error_.code.empty()) {

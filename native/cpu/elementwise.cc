@@ -5,6 +5,7 @@
 #include "../core/random.h"
 #include "../core/thread_pool.h"
 #include "../ops/broadcast.h"
+#include "../ops/cast_value.h"
 #include "dispatch.h"
 
 namespace samcobot::cpu {
@@ -22,7 +23,7 @@ void store_value(T* out, int64_t n, T value) {
 template <class From, class To>
 void convert(const From* in, To* out, int64_t n) {
   parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) out[i] = static_cast<To>(in[i]);
+    for (int64_t i = lo; i < hi; ++i) out[i] = cast_value<To>(in[i]);
   });
 }
 
@@ -45,8 +46,8 @@ void fill(const OpCall& call) {
   switch (t.dtype()) {
     case DType::F32: store_value(t.data<float>(), t.numel(), static_cast<float>(v)); break;
     case DType::F64: store_value(t.data<double>(), t.numel(), v); break;
-    case DType::I32: store_value(t.data<int32_t>(), t.numel(), static_cast<int32_t>(v)); break;
-    case DType::U8: store_value(t.data<uint8_t>(), t.numel(), static_cast<uint8_t>(v)); break;
+    case DType::I32: store_value(t.data<int32_t>(), t.numel(), cast_value<int32_t>(v)); break;
+    case DType::U8: store_value(t.data<uint8_t>(), t.numel(), cast_value<uint8_t>(v)); break;
     default: fail("ERR_DTYPE", "fill", "f32, f64, i32 or u8 on the CPU", "the tensor", dtype_name(t.dtype()));
   }
 }

@@ -21,6 +21,7 @@ std::vector<TensorSpec> validate_random_fill(const std::vector<Tensor>& in, cons
   std::string d = attrs.string_or("distribution", "normal");
   if (d != "normal" && d != "uniform") fail("ERR_ARGUMENT", "random_fill", "'normal' or 'uniform'", "distribution", d);
   attrs.integer_or("random_fill", "seed", 0, 0, int64_t(1) << 53);
+  for (const char* key : {"mean", "std", "low", "high"}) attrs.finite_or("random_fill", key, 0);
   return {};
 }
 
@@ -47,12 +48,14 @@ std::vector<TensorSpec> validate_binary(const std::string& op, const std::vector
 std::vector<TensorSpec> validate_scale(const std::vector<Tensor>& in, const Attrs& attrs) {
   expect_inputs("scale", in, 1, 1);
   expect_float("scale", "input", in[0]);
-  attrs.number_or("alpha", 1);
+  attrs.finite_or("scale", "alpha", 1);
+  attrs.finite_or("scale", "beta", 0);
   return {{in[0].shape(), in[0].dtype()}};
 }
 
-std::vector<TensorSpec> validate_accumulate(const std::vector<Tensor>& in, const Attrs&) {
+std::vector<TensorSpec> validate_accumulate(const std::vector<Tensor>& in, const Attrs& attrs) {
   expect_inputs("accumulate", in, 2, 2);
+  attrs.finite_or("accumulate", "alpha", 1);
   expect_float("accumulate", "the target", in[0]);
   expect_same_dtype("accumulate", "the source", in[1], in[0]);
   expect_shape("accumulate", "the source", in[1], in[0].shape());

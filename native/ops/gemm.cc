@@ -62,7 +62,7 @@ namespace {
 std::vector<TensorSpec> validate_gemm(const std::vector<Tensor>& in, const Attrs& attrs) {
   expect_inputs("gemm", in, 2, 3);
   GemmShape g = gemm_shape("gemm", in[0], in[1], attrs);
-  attrs.number_or("alpha", 1);
+  attrs.finite_or("gemm", "alpha", 1);
   if (in.size() == 3) {
     expect_same_dtype("gemm", "bias", in[2], in[0]);
     expect_shape("gemm", "bias", in[2], {g.N});
@@ -74,6 +74,8 @@ std::vector<TensorSpec> validate_gemm_accumulate(const std::vector<Tensor>& in, 
   expect_inputs("gemm_accumulate", in, 3, 3);
   GemmShape g = gemm_shape("gemm_accumulate", in[0], in[1], attrs);
   expect_same_dtype("gemm_accumulate", "C", in[2], in[0]);
+  attrs.finite_or("gemm_accumulate", "alpha", 1);
+  attrs.finite_or("gemm_accumulate", "beta", 1);
   Shape reduced = {g.M, g.N};
   if (in[2].shape() != g.out_shape && !(g.batch > 1 && in[2].shape() == reduced))
     fail("ERR_SHAPE", "gemm_accumulate", "C of shape " + shape_string(g.out_shape) + (g.batch > 1 ? " or " + shape_string(reduced) : ""), "C",
