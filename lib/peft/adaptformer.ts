@@ -50,6 +50,12 @@ export class AdaptFormerAdapter extends Module implements TokenModule {
     this.upProj = this.child(new Linear(`${path}.up_proj`, options.bottleneck, options.dim));
   }
 
+  /** Restarts the dropout stream from `seed` (the trainer derives it from the step, for exact resume). */
+  reseed(seed: number): void {
+    (this.options as { seed: number }).seed = seed;
+    this.draws = 0;
+  }
+
   /** Adds the COBOT per-head parameters into this module's namespace (declared by applyPeft). */
   declare(name: string, shape: number[]) {
     return this.parameter(name, shape);
