@@ -118,3 +118,15 @@ function inferConfig(state: Map<string, Tensor>, path: string): Partial<SamConfi
     numMultimaskOutputs: shapeOf(state, 'mask_decoder.mask_tokens.weight', path)[0]! - 1,
   };
 }
+
+/** Writes every parameter and buffer of `sam` under its official key (atomically), with the config as `config.json` beside it. */
+export async function saveSam(sam: Sam, path: string): Promise<void> {
+  const { writeSafetensors } = await import('./io/safetensors.js');
+  const { writeFile, rename } = await import('node:fs/promises');
+  const tensors = new Map<string, Tensor>();
+  for (const [name, p] of sam.namedParameters({ buffers: true })) tensors.set(name, p.value);
+  await writeSafetensors(path, tensors, { format: 'sam-cobot-sam', config: JSON.stringify(sam.config) });
+  const configPath = join(dirname(path), 'config.json');
+  await writeFile(`${configPath}.tmp-${process.pid}`, JSON.stringify(sam.config, null, 2) + '\n');
+  await rename(`${configPath}.tmp-${process.pid}`, configPath);
+}

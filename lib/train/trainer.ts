@@ -167,9 +167,10 @@ export class Trainer extends EventEmitter {
   private async loadBatch(indexes: number[], epoch: number): Promise<Sample[]> {
     return Promise.all(
       indexes.map(async (i) => {
-        const sample = await this.options.train.get(i);
-        if (!this.options.augment) return sample;
-        return augment(sample, this.options.augment, new SeededRng(`${this.options.seed}:augment:${epoch}:${i}`));
+        const loaded = await this.options.train.get(i);
+        const sample = this.options.augment ? augment(loaded, this.options.augment, new SeededRng(`${this.options.seed}:augment:${epoch}:${i}`)) : loaded;
+        // Crops and occlusions can leave an object without pixels: it has no box to prompt with.
+        return { ...sample, objects: sample.objects.filter((o) => o.mask.some((v) => v !== 0)) };
       }),
     );
   }
@@ -177,16 +178,16 @@ export class Trainer extends EventEmitter {
   /** One micro-batch: forward, loss, backward (gradients accumulate). Returns the loss terms. */
   private async microStep(samples: Sample[], epoch: number, indexes: number[]): Promise<{ loss: number; terms: StepEvent['terms'] }> {
     const { sam } = this;
-    const batch = toSamBatch(samples, sam.config, {
+    const batch = await toSamBatch(samples, sam.config, {
       maxObjects: this.options.objectsPerImage,
       jitter: this.options.jitter ?? null,
       prompt: 'box',
       rng: new SeededRng(`${this.options.seed}:jitter:${epoch}:${indexes.join(',')}`),
     });
     const device = sam.imageEncoder.posEmbed.value.device;
-    const S = sam.config.imgSize;
-    const image = Tensor.fromArray(batch.images, [samples.length, 3, S, S], { device });
-    const target = Tensor.fromArray(batch.targets, batch.targetShape, { device });
+    if (!batch.names.length) return { loss: 0, terms: { bce: 0, dice: 0, focal: 0 } };
+    const image = Tensor.fromArray(batch.images, batch.imageShape, { device });
+    const target = Tensor.fromArray(batch.targets.data, batch.targets.shape, { device });
     setDropoutSeed(sam, this.options.seed * 1_000_003 + this.step * 97 + this.batchInEpoch);
     sam.train();
     const out = sam.forward({ image, boxes: batch.boxes, multimaskOutput: false });
