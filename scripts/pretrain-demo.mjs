@@ -14,8 +14,8 @@ import { evaluate } from '../dist/lib/train/evaluate.js';
 
 const { values } = parseArgs({ options: { epochs: { type: 'string', default: '24' }, images: { type: 'string', default: '512' }, out: { type: 'string', default: 'assets/demo' }, seed: { type: 'string', default: '7' } } });
 export const DEMO_CONFIG = {
-  img_size: 128, patch_size: 8, in_chans: 3, embed_dim: 64, depth: 4, num_heads: 4, mlp_ratio: 4, out_chans: 64,
-  window_size: 8, global_attn_indexes: [1, 3], prompt_embed_dim: 64, mask_in_chans: 16, decoder_depth: 2,
+  img_size: 128, patch_size: 16, in_chans: 3, embed_dim: 64, depth: 4, num_heads: 4, mlp_ratio: 4, out_chans: 64,
+  window_size: 4, global_attn_indexes: [1, 3], prompt_embed_dim: 64, mask_in_chans: 16, decoder_depth: 2,
   decoder_mlp_dim: 256, decoder_num_heads: 4, attention_downsample_rate: 2, iou_head_depth: 3, iou_head_hidden_dim: 64,
   num_multimask_outputs: 3,
 };
@@ -27,12 +27,13 @@ const val = syntheticDataset({ n: 32, size: 128, seed: 2000 + seed, domain: 'sha
 const epochs = Number(values.epochs);
 const trainer = new Trainer(sam, {
   train, val, epochs, batchSize: 4, objectsPerImage: 3, seed,
-  optimizer: { type: 'adamw', lr: 2e-3, weightDecay: 0.01, schedule: 'cosine', warmupSteps: 100, minLrFactor: 0.02 },
+  optimizer: { type: 'adam', lr: 1e-3, schedule: 'cosine', warmupSteps: 50, minLrFactor: 0.05 },
   jitter: { mode: 'shift', max: 20 },
   augment: { hflip: 0.5, vflip: 0.5 },
   clipGradNorm: 1,
-  progress: true,
+  progress: false,
 });
+trainer.on('step', (e) => { if (e.step % 50 === 0) console.log(`step ${e.step}: loss ${e.loss.toFixed(4)} (BCE ${e.terms.bce.toFixed(4)}, Dice ${e.terms.dice.toFixed(4)})`); });
 trainer.on('validation', (v) => console.log(`epoch ${v.epoch + 1}: validation Dice ${v.summary.meanDice.toFixed(4)} IoU ${v.summary.meanIou.toFixed(4)}`));
 const started = performance.now();
 await trainer.fit();

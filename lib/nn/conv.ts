@@ -39,6 +39,11 @@ export class Conv2d extends Module {
 
   backward(dy: Tensor, needInput = true): Tensor | null {
     const x = this.restore<Tensor>();
+    // A frozen first layer (the patch embedding) with no input gradient asked: nothing to compute.
+    if (!needInput && !this.weight.needsGrad && !this.bias?.needsGrad) {
+      dispose(x);
+      return null;
+    }
     const run = this.transposed ? convTranspose2dBackward : conv2dBackward;
     const g = run(dy, x, this.weight.value, {
       stride: this.stride,

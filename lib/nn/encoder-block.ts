@@ -11,7 +11,7 @@ import { LayerNorm } from './layer-norm.js';
 import { MlpBlock } from './mlp.js';
 import { Module } from './module.js';
 import type { TokenModule } from './token-module.js';
-import { dispose } from './retain.js';
+import { dispose, retain } from './retain.js';
 
 export interface EncoderBlockOptions {
   dim: number;
@@ -30,6 +30,8 @@ export class EncoderBlock extends Module {
   readonly norm2: LayerNorm;
   mlp: TokenModule;
   readonly windowSize: number;
+  /** Activation checkpointing: keep only the block's input and recompute the rest in backward. */
+  checkpointing = false;
 
   constructor(path: string, o: EncoderBlockOptions) {
     super(path);
@@ -48,6 +50,20 @@ export class EncoderBlock extends Module {
 
   /** x (B, H, W, D) -> (B, H, W, D). */
   forward(x: Tensor): Tensor {
+    if (!(this.training && this.checkpointing)) return this.run(x);
+    const random = this.randomState();
+    this.setSaving(false);
+    let out: Tensor;
+    try {
+      out = this.run(x);
+    } finally {
+      this.setSaving(true);
+    }
+    this.save({ recompute: { x: retain(x), random } });
+    return out;
+  }
+
+  private run(x: Tensor): Tensor {
     const [, H, W] = x.shape as [number, number, number, number];
     const y = this.norm1.forward(x);
     let a: Tensor;
@@ -72,7 +88,15 @@ export class EncoderBlock extends Module {
   }
 
   backward(dy: Tensor): Tensor {
-    const { H, W } = this.restore<{ H: number; W: number }>();
+    const top = this.restore<{ H: number; W: number; recompute?: { x: Tensor; random: unknown[] } }>();
+    if (top.recompute) {
+      // Re-run the forward with saving on (same dropout draws), then back-propagate through it.
+      this.setRandomState(top.recompute.random);
+      this.run(top.recompute.x).dispose();
+      top.recompute.x.dispose();
+      return this.backward(dy);
+    }
+    const { H, W } = top;
     const dm = this.mlp.backward(dy)!;
     const dz = this.norm2.backward(dm);
     const dx1 = add(dy, dz);

@@ -59,6 +59,11 @@ export class ImageEncoderViT extends Module {
     ];
   }
 
+  /** Activation checkpointing for every block: backward recomputes each block's activations instead of keeping them. */
+  setCheckpointing(on: boolean): void {
+    for (const block of this.blocks) block.checkpointing = on;
+  }
+
   addPassHook(hook: EncoderPassHook): void {
     this.passHooks.push(hook);
   }

@@ -21,6 +21,8 @@ export abstract class Module {
   /** Dotted path in the official model (`image_encoder.blocks.3.attn`). */
   readonly path: string;
   protected training = false;
+  /** Set while a checkpointed block runs its first forward: training semantics, nothing saved. */
+  private saving = true;
   private readonly ownParameters: Parameter[] = [];
   private readonly children: Module[] = [];
   private readonly saved: unknown[] = [];
@@ -91,8 +93,28 @@ export abstract class Module {
   }
 
   protected save<T>(ctx: T): void {
-    if (this.training) this.saved.push(ctx);
+    if (this.training && this.saving) this.saved.push(ctx);
     else disposeSaved(ctx);
+  }
+
+  /** Turns saving for backward off or on in this subtree (activation checkpointing). */
+  setSaving(on: boolean): void {
+    this.saving = on;
+    for (const c of this.children) c.setSaving(on);
+  }
+
+  /** Random-stream positions of this subtree (dropout), so a recomputed forward draws the same masks. */
+  randomState(): unknown[] {
+    return this.children.flatMap((c) => c.randomState());
+  }
+
+  setRandomState(state: unknown[]): void {
+    let i = 0;
+    for (const c of this.children) {
+      const n = c.randomState().length;
+      c.setRandomState(state.slice(i, i + n));
+      i += n;
+    }
   }
 
   protected restore<T>(): T {

@@ -50,6 +50,15 @@ export class AdaptFormerAdapter extends Module implements TokenModule {
     this.upProj = this.child(new Linear(`${path}.up_proj`, options.bottleneck, options.dim));
   }
 
+  override randomState(): unknown[] {
+    return [this.draws, ...super.randomState()];
+  }
+
+  override setRandomState(state: unknown[]): void {
+    this.draws = state[0] as number;
+    super.setRandomState(state.slice(1));
+  }
+
   /** Restarts the dropout stream from `seed` (the trainer derives it from the step, for exact resume). */
   reseed(seed: number): void {
     (this.options as { seed: number }).seed = seed;

@@ -66,12 +66,17 @@ function deviceOf(sam: Sam): Device {
   return p.loaded ? p.value.device : 'cpu';
 }
 
-let seedCounter = 0;
+// Each tensor's draw is seeded by (seed, its name): the same options give the same adapter.
+function streamOf(seed: number, name: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
+  return (seed >>> 0) * 4294967296 + h > Number.MAX_SAFE_INTEGER ? h : (seed >>> 0) * 4294967296 + h;
+}
 function initNormal(p: Parameter, std: number, device: Device, seed: number): void {
-  p.value = Tensor.randn(p.shape, { seed: seed * 7919 + seedCounter++, std, device });
+  p.value = Tensor.randn(p.shape, { seed: streamOf(seed, p.name), std, device });
 }
 function initUniform(p: Parameter, low: number, high: number, device: Device, seed: number): void {
-  p.value = Tensor.rand(p.shape, { seed: seed * 7919 + seedCounter++, low, high, device });
+  p.value = Tensor.rand(p.shape, { seed: streamOf(seed, p.name), low, high, device });
 }
 function initFull(p: Parameter, value: number, device: Device): void {
   p.value = Tensor.full(p.shape, value, { device });
