@@ -5,8 +5,9 @@
  *
  * Shapes are M x K x N: square 256..2048, and SAM ViT-B's per-block products on a 64 x 64 token grid
  * (4096 tokens, width 768: qkv, proj, mlp up and down), plus a small and a skinny one. Each figure
- * is the median of several samples; a sample repeats the product until it holds about 4 GFLOP, the
- * same rule in every peer. Every side uses all the cores (its default thread count).
+ * is the median of several samples; a sample repeats the product until it holds about 4 GFLOP (2
+ * with --quick), the same rule in every peer. Every side uses all the cores (its default thread count), and the sides
+ * take turns shape by shape.
  *
  *   npm run bench -- gemm [--quick]      (--quick: fewer shapes and samples, well within 2 minutes)
  */
@@ -19,7 +20,7 @@ import { Tensor, backends, ops, synchronize } from '../lib/index.js';
 import { report, type Comparison } from './report.js';
 
 const quick = process.argv.includes('--quick');
-const samples = quick ? 5 : 11;
+const samples = quick ? 3 : 11;
 const shapes = quick
   ? ['256x256x256', '1024x1024x1024', '2048x2048x2048', '4096x768x2304', '4096x3072x768', '196x48x144']
   : [
@@ -35,35 +36,31 @@ const shapes = quick
       '4096x64x4096',
     ];
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const flopsPerSample = 4e9;
+const flopsPerSample = quick ? 2e9 : 4e9;
 
 const dims = (shape: string): [number, number, number] => shape.split('x').map(Number) as [number, number, number];
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-/** Our GFLOP/s per shape (median over samples). */
-async function ours(): Promise<Map<string, number>> {
-  const rates = new Map<string, number>();
-  for (const shape of shapes) {
-    const [M, K, N] = dims(shape);
-    const a = Tensor.rand([M, K], { seed: 1, low: -0.5, high: 0.5 }); // (M, K)
-    const b = Tensor.rand([K, N], { seed: 2, low: -0.5, high: 0.5 }); // (K, N)
-    const flops = 2 * M * N * K;
-    const repeats = Math.floor(flopsPerSample / flops) + 1;
-    const values: number[] = [];
-    for (let s = -1; s < samples; ++s) {
-      await synchronize('cpu');
-      const start = performance.now();
-      // Queued ops keep their output alive, so disposing at once lets the arena recycle it.
-      for (let r = 0; r < repeats; ++r) ops.gemm(a, b).dispose();
-      await synchronize('cpu');
-      const seconds = (performance.now() - start) / 1000;
-      if (s >= 0) values.push((flops * repeats) / seconds / 1e9);
-    }
-    a.dispose();
-    b.dispose();
-    rates.set(shape, median(values));
+/** Our GFLOP/s on one shape (median over samples). */
+async function ours(shape: string): Promise<number> {
+  const [M, K, N] = dims(shape);
+  const a = Tensor.rand([M, K], { seed: 1, low: -0.5, high: 0.5 }); // (M, K)
+  const b = Tensor.rand([K, N], { seed: 2, low: -0.5, high: 0.5 }); // (K, N)
+  const flops = 2 * M * N * K;
+  const repeats = Math.floor(flopsPerSample / flops) + 1;
+  const values: number[] = [];
+  for (let s = -1; s < samples; ++s) {
+    await synchronize('cpu');
+    const start = performance.now();
+    // Queued ops keep their output alive, so disposing at once lets the arena recycle it.
+    for (let r = 0; r < repeats; ++r) ops.gemm(a, b).dispose();
+    await synchronize('cpu');
+    const seconds = (performance.now() - start) / 1000;
+    if (s >= 0) values.push((flops * repeats) / seconds / 1e9);
   }
-  return rates;
+  a.dispose();
+  b.dispose();
+  return median(values);
 }
 
 /** Parses a peer's "MxKxN <GFLOP/s>" lines. */
@@ -91,39 +88,44 @@ function buildOpenblasPeer(): string | null {
 }
 
 /** Runs the OpenBLAS peer with extra environment; returns its rates and the kernels OpenBLAS reported. */
-function openblas(binary: string, env: Record<string, string>): { rates: Map<string, number>; core: string } {
-  const run = spawnSync(binary, [String(samples), ...shapes], { encoding: 'utf8', env: { ...process.env, ...env, OPENBLAS_VERBOSE: '2' } });
+function openblas(binary: string, shape: string, env: Record<string, string>): { rates: Map<string, number>; core: string } {
+  const run = spawnSync(binary, [String(samples), String(flopsPerSample), shape], { encoding: 'utf8', env: { ...process.env, ...env, OPENBLAS_VERBOSE: '2' } });
   if (run.status !== 0) throw new Error(`openblas peer failed: ${run.stderr}`);
   const core = /Core: (\S+)/.exec(run.stdout + run.stderr)?.[1] ?? 'unknown';
   return { rates: parseRates(run.stdout), core };
 }
 
-function torch(): Map<string, number> | null {
-  if (spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) {
-    console.log('torch: skipped, python3 cannot import torch');
-    return null;
-  }
-  const run = spawnSync('python3', [join(root, 'bench', 'peers', 'torch_mm.py'), String(samples), ...shapes], { encoding: 'utf8' });
+function torch(shape: string): Map<string, number> {
+  const run = spawnSync('python3', [join(root, 'bench', 'peers', 'torch_mm.py'), String(samples), String(flopsPerSample), shape], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`torch peer failed: ${run.stderr}`);
   return parseRates(run.stdout);
 }
 
 const kernel = /GEMM kernel (\S+)/.exec(backends().cpu.reason)?.[1] ?? 'unknown';
 console.log(`gemm bench${quick ? ' (quick)' : ''}: ${samples} samples per shape, ours with the ${kernel} kernel`);
-const peers = new Map<string, Map<string, number>>();
-const peerNotes: Record<string, string> = {};
-peers.set('ours', await ours());
+// Shape by shape, every side in turn, so that a change in the machine's other load between
+// shapes does not favour one side.
 const binary = buildOpenblasPeer();
-if (binary) {
-  const native = openblas(binary, {});
-  peers.set('openblas', native.rates);
-  peerNotes.openblas = `OpenBLAS kernels: ${native.core} (as the environment sets them)`;
-  const skylakex = openblas(binary, { OPENBLAS_CORETYPE: 'SkylakeX' });
-  peers.set('openblas_skylakex', skylakex.rates);
-  peerNotes.openblas_skylakex = `OpenBLAS kernels: ${skylakex.core} (OPENBLAS_CORETYPE=SkylakeX)`;
+const hasTorch = spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+if (!hasTorch) console.log('torch: skipped, python3 cannot import torch');
+const peers = new Map<string, Map<string, number>>([['ours', new Map()]]);
+const peerNotes: Record<string, string> = {};
+const record = (peer: string, shape: string, value: number | undefined): void => {
+  if (!peers.has(peer)) peers.set(peer, new Map());
+  if (value !== undefined) peers.get(peer)!.set(shape, value);
+};
+for (const shape of shapes) {
+  record('ours', shape, await ours(shape));
+  if (binary) {
+    const native = openblas(binary, shape, {});
+    record('openblas', shape, native.rates.get(shape));
+    peerNotes.openblas = `OpenBLAS kernels: ${native.core} (as the environment sets them)`;
+    const skylakex = openblas(binary, shape, { OPENBLAS_CORETYPE: 'SkylakeX' });
+    record('openblas_skylakex', shape, skylakex.rates.get(shape));
+    peerNotes.openblas_skylakex = `OpenBLAS kernels: ${skylakex.core} (OPENBLAS_CORETYPE=SkylakeX)`;
+  }
+  if (hasTorch) record('torch', shape, torch(shape).get(shape));
 }
-const torchRates = torch();
-if (torchRates) peers.set('torch', torchRates);
 
 const names = [...peers.keys()];
 console.log(['shape (MxKxN)'.padEnd(16), ...names.map((n) => n.padStart(18))].join(''));

@@ -1,8 +1,8 @@
 /* Peer for bench/gemm: times OpenBLAS cblas_sgemm (row-major, no transposes) on the shapes given as
  * arguments, "MxKxN" each, and prints one line per shape: "MxKxN <median GFLOP/s>". The first
- * argument is the number of timed samples per shape (after one warm-up); a sample repeats the
- * product until it holds about 4 GFLOP, so small shapes are not timed below the clock's noise
- * (bench/gemm.ts and torch_mm.py use the same rule). Compiled by the bench with
+ * argument is the number of timed samples per shape (after one warm-up), the second the FLOPs a
+ * sample should hold: it repeats the product until then, so small shapes are not timed below the
+ * clock's noise (bench/gemm.ts and torch_mm.py use the same rule). Compiled by the bench with
  * `cc -O2 openblas_sgemm.c -lopenblas`, so it measures whichever kernels OpenBLAS picks at run time
  * (OPENBLAS_CORETYPE set for this process only, by the caller, forces one). */
 #include <cblas.h>
@@ -22,14 +22,15 @@ static int compare_doubles(const void* a, const void* b) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: %s RUNS MxKxN...\n", argv[0]);
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s RUNS FLOPS_PER_SAMPLE MxKxN...\n", argv[0]);
     return 2;
   }
   int runs = atoi(argv[1]);
+  double flops_per_sample = atof(argv[2]);
   if (runs < 1) runs = 1;
   double* rates = malloc(sizeof(double) * runs);
-  for (int s = 2; s < argc; ++s) {
+  for (int s = 3; s < argc; ++s) {
     long M, K, N;
     if (sscanf(argv[s], "%ldx%ldx%ld", &M, &K, &N) != 3) {
       fprintf(stderr, "bad shape %s\n", argv[s]);
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
     for (long i = 0; i < M * K; ++i) A[i] = (float)((i * 7 % 13) - 6) / 8.0f;
     for (long i = 0; i < K * N; ++i) B[i] = (float)((i * 5 % 11) - 5) / 8.0f;
     double flops = 2.0 * M * N * K;
-    long repeats = (long)(4e9 / flops) + 1;
+    long repeats = (long)(flops_per_sample / flops) + 1;
     for (int r = -1; r < runs; ++r) {
       double t0 = now_seconds();
       for (long i = 0; i < repeats; ++i)

@@ -1,7 +1,7 @@
 """Peer for bench/gemm: times PyTorch CPU torch.mm in float32 on the shapes given as arguments,
 "MxKxN" each, printing one line per shape: "MxKxN <median GFLOP/s>". The first argument is the
-number of timed samples per shape (after one warm-up); a sample repeats the product until it holds
-about 4 GFLOP, the rule bench/gemm.ts and openblas_sgemm.c use. Threads: PyTorch's default (the
+number of timed samples per shape (after one warm-up), the second the FLOPs a sample should hold:
+it repeats the product until then, the rule bench/gemm.ts and openblas_sgemm.c use. Threads: PyTorch's default (the
 physical cores)."""
 import sys
 import time
@@ -11,14 +11,15 @@ import torch
 
 def main() -> None:
     runs = max(1, int(sys.argv[1]))
+    flops_per_sample = float(sys.argv[2])
     generator = torch.Generator().manual_seed(0)
-    for shape in sys.argv[2:]:
+    for shape in sys.argv[3:]:
         m, k, n = (int(v) for v in shape.split("x"))
         a = torch.rand(m, k, generator=generator) - 0.5  # (M, K)
         b = torch.rand(k, n, generator=generator) - 0.5  # (K, N)
         out = torch.empty(m, n)  # (M, N)
         flops = 2.0 * m * n * k
-        repeats = int(4e9 / flops) + 1
+        repeats = int(flops_per_sample / flops) + 1
         rates = []
         for r in range(-1, runs):
             start = time.perf_counter()

@@ -8,3 +8,5 @@ export * from './activation.js';
 export * from './conv.js';
 export * from './norm.js';
 export * from './cobot.js';
+export * from './loss.js';
+export * from './optim.js';

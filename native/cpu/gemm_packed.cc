@@ -23,8 +23,8 @@ namespace samcobot::cpu {
 namespace {
 
 constexpr int64_t kMaxTile = 16 * 64;        // floats in the largest micro-kernel tile
-constexpr double kParallelFlops = 1 << 21;  // below this a block runs on one thread
-constexpr int64_t kPartsPerThread = 1;
+constexpr double kParallelFlops = 1 << 21;   // below this a block runs on one thread
+constexpr int64_t kPartsPerThread = 4;      // work pieces per thread (plan_split)
 
 const GemmKernel& active_kernel() {
   static const GemmKernel* kernel = [] {
@@ -155,14 +155,20 @@ struct WorkSplit {
 };
 
 // How an (ic, pc) block is shared: pieces of C's columns, so that each thread keeps its own B block
-// in its L2, unless pieces of A's panels divide the work more evenly (narrow C). kPartsPerThread
-// pieces per thread, taken as threads free up, so a core slowed by other work holds up less.
+// in its L2, unless pieces of A's panels divide the work more evenly (narrow C). Up to
+// kPartsPerThread pieces per thread, taken as threads free up, so that a core slowed by other work
+// holds up the rest less.
 WorkSplit plan_split(int64_t n_tiles, int64_t a_panels) {
   const int64_t threads = thread_count();
+  // The largest share of `units` a thread gets when pieces go round-robin, over the mean share.
   auto imbalance = [&](int64_t units) {
-    int64_t parts = std::min(units, threads * kPartsPerThread);
-    int64_t rounds = (parts + threads - 1) / threads;  // parts each thread takes, at most
-    return double(rounds * ((units + parts - 1) / parts) * threads) / double(units);
+    int64_t parts = std::min(units, threads * kPartsPerThread), largest = 0;
+    for (int64_t first = 0; first < threads; ++first) {
+      int64_t share = 0;
+      for (int64_t t = first; t < parts; t += threads) share += units * (t + 1) / parts - units * t / parts;
+      largest = std::max(largest, share);
+    }
+    return double(largest * threads) / double(units);
   };
   bool columns = imbalance(n_tiles) <= imbalance(a_panels);
   return {std::min(columns ? n_tiles : a_panels, threads * kPartsPerThread), columns};

@@ -12,6 +12,7 @@
 // the thread count), each block writes its own partial sums, and each channel adds them in block order.
 #include "norm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 

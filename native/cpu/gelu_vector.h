@@ -1,0 +1,142 @@
+// f32 GELU and its derivative over arrays (contract in gelu_kernels.h), written once over N double
+// lanes with the GCC/Clang vector extension and instantiated by each gelu_<level>.cc with its flags.
+// The library erff is a scalar call of ~11 ns per element, which made GELU cost more than the MLP
+// GEMMs around it; this is about 1 ns per element per core with AVX-512 or AVX2.
+//
+// sam-architecture.md 2.2: gelu(x) = x Φ(x), gelu'(x) = Φ(x) + x φ(x). Each float is widened to
+// double, where every step below is exact or within 2e-9 relative, so the one rounding back to float
+// dominates: over all floats in [−10, 10] the results are within 0.51 ulp (forward) and 0.59 ulp
+// (backward) of the exact values. With s = |x|:
+//   e = e^(−s²/2)              s² is exact (24-bit s); 2^u by exp2_nonpositive
+//   h = ½ erfc(s/√2) = t Q(t) e,   t = 1 / (1 + c s)
+//   Φ = h for x < 0, 1 − h otherwise;   φ = e / √(2π)
+// Computing the lower tail h directly avoids the 1 + erf cancellation (the library form loses all
+// digits of gelu below x ≈ −5.5). Past s² > 1416 (e < 1e-307) e is set to 0, so ±inf and NaN come
+// out as the exact formula gives them in IEEE arithmetic: gelu(+inf) = +inf, gelu(−inf) = NaN,
+// gelu'(±inf) = NaN, NaN in NaN out.
+//
+// Q and the 2^f polynomial are minimax fits of relative error (Lawson's reweighted least squares in
+// the Chebyshev basis, checked against mpmath in double Horner evaluation):
+//   Q(t) = ½ erfc(s/√2) e^(s²/2) / t   on s in [0, 14.8] (gelu underflows f32 below −14.4),
+//        c = 0.215, degree 10, relative error 2.5e-10 (what the derivative near its zero needs);
+//   2^f on [−½, ½], degree 6, relative error 1.9e-9.
+//
+// Explicit vectors rather than a scalar loop left to the auto-vectoriser: GCC turned the range
+// checks into branches around the exp (it may not if-convert them under -ftrapping-math without
+// AVX-512 masking), and the loop then ran scalar on AVX2 and SSE2.
+//
+// Everything here has internal linkage on purpose (as in gemm_microkernel.h): each SIMD file must
+// get its own copy compiled with its own flags.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "gelu_kernels.h"
+
+namespace samcobot::cpu {
+namespace {
+
+// The vector types of N lanes (kept apart from GeluVector: GCC drops vector_size on a member
+// typedef that its own class template's member functions use).
+template <int N>
+struct GeluLanes {
+  typedef float F __attribute__((vector_size(4 * N)));    // N inputs
+  typedef double D __attribute__((vector_size(8 * N)));   // the same lanes, widened
+  typedef int64_t I __attribute__((vector_size(8 * N)));  // their bits
+};
+
+template <int N>
+struct GeluVector {
+  using F = typename GeluLanes<N>::F;
+  using D = typename GeluLanes<N>::D;
+  using I = typename GeluLanes<N>::I;
+
+  static constexpr double kC = 0.215;
+  static constexpr double kQ[11] = {0.08577942900042426, 0.08560579847154764, 0.08361558279742151,  0.06239294812741194,
+                                    0.10998493639147554, -0.08463964989585859, 0.2940696521918235,   -0.3241747117966265,
+                                    0.30868757058212415, -0.14730828348874425, 0.025986727694242782};
+  static constexpr double kExp2[7] = {1.0000000005541665,   0.693147205737266,     0.2402264689063129, 0.05550328776971167,
+                                      0.009618488957411785, 0.0013399931217185756, 0.00015345811918105376};
+
+  static D splat(double v) {
+    D r;
+    for (int i = 0; i < N; ++i) r[i] = v;
+    return r;
+  }
+
+  static D load(const float* p) {
+    F v;
+    std::memcpy(&v, p, sizeof v);
+    return __builtin_convertvector(v, D);
+  }
+
+  static void store(float* p, D v) {
+    F f = __builtin_convertvector(v, F);
+    std::memcpy(p, &f, sizeof f);
+  }
+
+  // 2^u for u in [−1022, 0] as 2^n · 2^f, n = round(u), f = u − n in [−½, ½]. Adding 1.5 · 2^52
+  // rounds u to an integer held in the low mantissa bits, which then become 2^n's exponent field.
+  static D exp2_nonpositive(D u) {
+    const double shifter = 0x1.8p52;
+    D s = u + shifter;
+    D f = u - (s - shifter);
+    D p = splat(kExp2[6]);
+    for (int k = 5; k >= 0; --k) p = p * f + kExp2[k];
+    return p * (D)(((I)s + 1023) << 52);
+  }
+
+  struct Normal {
+    D cdf, pdf;  // Φ(x), φ(x)
+  };
+
+  static Normal normal(D x) {
+    const D zero = splat(0), one = splat(1), s2_max = splat(1416);
+    D s = (D)((I)x & ~(I{} + INT64_MIN));
+    D s2 = s * s;
+    auto in_range = s2 <= s2_max;  // false for ±inf and NaN
+    D e = exp2_nonpositive((in_range ? s2 : s2_max) * -0.72134752044448170368);  // −log2(e) / 2
+    e = in_range ? e : zero;
+    D t = one / (one + kC * s);
+    D q = splat(kQ[10]);
+    for (int k = 9; k >= 0; --k) q = q * t + kQ[k];
+    D h = t * q * e;
+    return {x < zero ? h : one - h, e * 0.39894228040143267794};  // 1 / √(2π)
+  }
+
+  static void forward_block(const float* x, float* y) {
+    D v = load(x);
+    store(y, v * normal(v).cdf);
+  }
+
+  static void backward_block(const float* dy, const float* x, float* dx) {
+    D v = load(x);
+    Normal m = normal(v);
+    store(dx, load(dy) * (m.cdf + v * m.pdf));
+  }
+
+  // Whole blocks of N in place; the last partial block through zero-padded copies.
+  static void forward(const float* x, float* y, int64_t n) {
+    int64_t i = 0;
+    for (; i + N <= n; i += N) forward_block(x + i, y + i);
+    if (i == n) return;
+    float xb[N] = {}, yb[N];
+    std::memcpy(xb, x + i, (n - i) * sizeof(float));
+    forward_block(xb, yb);
+    std::memcpy(y + i, yb, (n - i) * sizeof(float));
+  }
+
+  static void backward(const float* dy, const float* x, float* dx, int64_t n) {
+    int64_t i = 0;
+    for (; i + N <= n; i += N) backward_block(dy + i, x + i, dx + i);
+    if (i == n) return;
+    float dyb[N] = {}, xb[N] = {}, dxb[N];
+    std::memcpy(dyb, dy + i, (n - i) * sizeof(float));
+    std::memcpy(xb, x + i, (n - i) * sizeof(float));
+    backward_block(dyb, xb, dxb);
+    std::memcpy(dx + i, dxb, (n - i) * sizeof(float));
+  }
+};
+
+}  // namespace
+}  // namespace samcobot::cpu
