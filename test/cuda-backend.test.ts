@@ -151,9 +151,10 @@ test('with a GPU: randn, sums, broadcasts and products match the CPU', async () 
 test('with a GPU: reductions are deterministic and the arena reuses blocks', async () => {
   if (!cuda.available) return;
   const x = Tensor.randn([4096, 768], { device: 'cuda', seed: 11 });
-  const first = await ops.sum(x, [0]).toArray();
-  const second = await ops.sum(x, [0]).toArray();
-  assert.equal(Array.from(first), Array.from(second), 'the same sum twice gives the same bits');
+  const sums = [ops.sum(x, [0]), ops.sum(x, [0])];
+  const [first, second] = await Promise.all(sums.map((t) => t.toArray()));
+  assert.equal(Array.from(first!), Array.from(second!), 'the same sum twice gives the same bits');
+  for (const t of sums) t.dispose();
   await synchronize('cuda');
   const before = memoryStats('cuda');
   assert.ok(before.bytesInUse >= 4096 * 768 * 4, JSON.stringify(before));

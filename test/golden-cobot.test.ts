@@ -11,8 +11,8 @@ import { setActivationHook } from '../lib/nn/module.js';
 import { Sam } from '../lib/nn/sam.js';
 import { resolveSamConfig } from '../lib/nn/sam-config.js';
 import { applyPeft, countParameters } from '../lib/peft/apply.js';
-import { loadAdapter } from '../lib/peft/adapter-io.js';
 import { Tensor } from '../lib/tensor.js';
+import { loadCobotModel } from './helpers/cobot-model.js';
 import { expectGolden, goldenPath, readGolden } from './helpers/golden.js';
 
 const FORWARD_TOL = 1e-5;
@@ -26,13 +26,6 @@ async function maxAbs(t: Tensor): Promise<number> {
   let m = 0;
   for (const v of await t.toArray()) m = Math.max(m, Math.abs(v));
   return m;
-}
-
-export async function loadCobotModel(host: 'adaptformer' | 'lora'): Promise<Sam> {
-  const sam = await loadSam(goldenPath('tiny', 'weights.safetensors'), { device: 'cpu' });
-  applyPeft(sam, { host, cobot: true, dropout: 0 });
-  await loadAdapter(sam, goldenPath('tiny-cobot', host, 'adapter.safetensors'));
-  return sam;
 }
 
 for (const host of ['adaptformer', 'lora'] as const) {

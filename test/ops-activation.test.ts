@@ -1,30 +1,18 @@
 /**
  * The activation family: exact-erf GELU, ReLU and the sin|cos Fourier features, each forward
  * against a plain-JS float64 reference (GELU also against known values), backward by finite
- * differences, in f32 against f64, on CUDA when a GPU answers; and bad arguments.
+ * differences, in f32 against f64, on CUDA when a GPU answers; and bad arguments. GELU in f32 also
+ * runs a dense sweep of [-16, 16] and the values at ±inf, NaN and huge |x| against the float64
+ * reference with a tight tolerance, on every SIMD level of the CPU kernels (test/helpers/gelu-sweep.ts).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SamCobotError, Tensor } from '../lib/index.js';
 import * as ops from '../lib/ops/index.js';
 import { assertClose, checkOp } from './helpers/check-op.js';
+import { geluSweep, geluSweepChild, normalCdf } from './helpers/gelu-sweep.js';
 
-/**
- * erf by its Maclaurin series, summed until the terms stop mattering; beyond |x| = 6 erf is ±1 to
- * double precision. Cancellation costs at most ~1e-9 absolute on |x| ≤ 6, far below the tolerances.
- */
-function erf(x: number): number {
-  if (Math.abs(x) > 6) return Math.sign(x);
-  let term = x;
-  let sum = x;
-  for (let n = 1; n < 200 && Math.abs(term) > 1e-17 * Math.abs(sum); ++n) {
-    term *= (-x * x) / n;
-    sum += term / (2 * n + 1);
-  }
-  return (2 / Math.sqrt(Math.PI)) * sum;
-}
-
-const geluRef = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
+const geluRef = (x: number): number => x * normalCdf(x);
 
 test('gelu matches known values of the exact erf form (not the tanh approximation)', async () => {
   // x·Φ(x) from tables of the normal CDF: Φ(1) = 0.8413447460685429, Φ(-1) = 0.15865525393145707, Φ(3) = 0.9986501019683699.
@@ -50,6 +38,22 @@ for (const u of unary) {
       // ReLU's backward reads the forward output, GELU's the input.
       backward: ([x], [y], [dy]) => [u.grad(dy!, u.fromOutput ? y! : x!)],
     }));
+}
+
+test('f32 gelu and its gradient are within 5e-7 of float64 over a dense sweep of [-16, 16], and exact at ±inf, NaN, huge |x|', async () => {
+  const failures = await geluSweep();
+  assert.equal(failures, [], failures.join('\n'));
+});
+
+// The SIMD level is fixed when the addon loads: the lower ones run in child processes.
+for (const level of ['portable', 'avx2']) {
+  test(`the gelu sweep also holds on the ${level} kernels`, async () => {
+    const { reason, failures } = await geluSweepChild({ SAM_COBOT_CPU: level });
+    const kernel = /GEMM kernel (\S+)/.exec(reason)?.[1] ?? '';
+    const allowed = level === 'portable' ? ['portable'] : ['avx2+fma', 'portable'];
+    assert.ok(allowed.includes(kernel), `expected one of ${allowed.join(', ')} but the child used "${kernel}" (${reason})`);
+    assert.equal(failures, [], failures.join('\n'));
+  });
 }
 
 test('relu keeps NaN and zeroes the gradient where y <= 0', async () => {

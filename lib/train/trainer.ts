@@ -13,7 +13,7 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SamCobotError } from '../errors.js';
 import { augment, type AugmentOptions } from '../data/augment.js';
-import { toSamBatch } from '../data/batch.js';
+import { toSamBatch, type SamBatch } from '../data/batch.js';
 import { prefetch } from '../data/prefetch.js';
 import { SeededRng } from '../data/rng.js';
 import type { Dataset, Sample } from '../data/sample.js';
@@ -57,6 +57,11 @@ export interface TrainerOptions {
   /** Show the terminal progress bar (default: when stderr is a TTY). */
   progress?: boolean;
   prefetchDepth?: number;
+  /**
+   * Builds a micro-batch's model inputs from its samples instead of the default (box prompts and
+   * low-res targets from the object masks, lib/data/batch.ts): for precomputed prompts and targets.
+   */
+  makeBatch?: (samples: Sample[], context: { epoch: number; step: number; rng: SeededRng }) => Promise<SamBatch>;
 }
 
 export interface StepEvent {
@@ -178,12 +183,10 @@ export class Trainer extends EventEmitter {
   /** One micro-batch: forward, loss, backward (gradients accumulate). Returns the loss terms. */
   private async microStep(samples: Sample[], epoch: number, indexes: number[]): Promise<{ loss: number; terms: StepEvent['terms'] }> {
     const { sam } = this;
-    const batch = await toSamBatch(samples, sam.config, {
-      maxObjects: this.options.objectsPerImage,
-      jitter: this.options.jitter ?? null,
-      prompt: 'box',
-      rng: new SeededRng(`${this.options.seed}:jitter:${epoch}:${indexes.join(',')}`),
-    });
+    const rng = new SeededRng(`${this.options.seed}:jitter:${epoch}:${indexes.join(',')}`);
+    const batch = this.options.makeBatch
+      ? await this.options.makeBatch(samples, { epoch, step: this.step, rng })
+      : await toSamBatch(samples, sam.config, { maxObjects: this.options.objectsPerImage, jitter: this.options.jitter ?? null, prompt: 'box', rng });
     const device = sam.imageEncoder.posEmbed.value.device;
     if (!batch.names.length) return { loss: 0, terms: { bce: 0, dice: 0, focal: 0 } };
     const image = Tensor.fromArray(batch.images, batch.imageShape, { device });
