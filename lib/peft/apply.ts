@@ -161,7 +161,7 @@ export function applyPeft(sam: Sam, options: PeftOptions): PeftHandle {
       } else {
         initIdentity(p, device);
       }
-      p.requiresGrad = o.relation && !o.fixedRelation;
+      p.requiresGrad = o.relation && !o.fixedRelation && o.coefficients !== 'local';
       c.requiresGrad = o.coefficients !== 'local';
       cobot = new CobotState(c, p, width, cobotOptions);
       groups.cobot.push(...[c, p].filter((x) => x.requiresGrad));
