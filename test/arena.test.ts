@@ -36,12 +36,15 @@ for (const device of devices()) {
     const weight = Tensor.randn([96, 128], { seed: 2, std: 0.1, device });
     const bias = Tensor.zeros([128], { device });
     const before = memoryStats(device);
-    const losses = [await step(x, weight, bias)];
+    // Memory is taken when a kernel first writes a tensor and returned when its last user has run,
+    // so how many blocks of one size are live at once depends on how far the JS thread ran ahead
+    // of the worker: the cache settles within the first two steps.
+    const losses = [await step(x, weight, bias), await step(x, weight, bias)];
     const afterFirst = memoryStats(device);
     for (let i = 0; i < 5; ++i) losses.push(await step(x, weight, bias));
     const after = memoryStats(device);
     assert.ok(losses.every(Number.isFinite) && losses.at(-1)! < losses[0]!, `the loop trains: ${losses.map((l) => l.toFixed(1))}`);
-    assert.is(after.systemAllocations, afterFirst.systemAllocations, 'no system allocation after the first step');
+    assert.is(after.systemAllocations, afterFirst.systemAllocations, 'no system allocation after the warm-up steps');
     // At most: the finalizer of a tensor another test forgot may free memory meanwhile, never take it.
     assert.ok(after.bytesInUse <= before.bytesInUse, 'every temporary of a step goes back to the arena');
     assert.ok(after.bytesCached > 0, 'freed blocks are kept for reuse');

@@ -115,8 +115,10 @@ void arena_empty_cache(Device device) {
   for (auto& kv : blocks) system_free(device, kv.second);
 }
 
-Storage::Storage(Device device, size_t bytes) : device_(device), bytes_(bytes), data_(arena_allocate(device, bytes)) {}
+Storage::Storage(Device device, size_t bytes) : device_(device), bytes_(bytes) {}
 
-Storage::~Storage() { arena_release(device_, data_, bytes_); }
+Storage::~Storage() {
+  if (data_) arena_release(device_, data_, bytes_);
+}
 
 }  // namespace samcobot

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <memory>
+#include <mutex>
 
 #include "device.h"
 
@@ -28,6 +29,12 @@ void arena_empty_cache(Device device);
 void set_allocation_poison(bool on);
 
 // Raw device memory owned through shared_ptr: the last owner returns it to the arena.
+//
+// The memory is taken from the arena on first use, not at construction. The JS thread enqueues
+// ops far ahead of the device worker and creates each op's outputs when it enqueues it; if they
+// were allocated then, a whole forward pass's intermediates would exist at once. Allocated when
+// the producing kernel first touches them, and released when the last queued op using them has
+// run (and JS has let go), the live set is the working set of the ops actually running.
 class Storage {
  public:
   Storage(Device device, size_t bytes);
@@ -37,12 +44,17 @@ class Storage {
 
   Device device() const { return device_; }
   size_t bytes() const { return bytes_; }
-  void* data() const { return data_; }
+  // Allocates on first call (thread-safe: kernels may touch a tensor from pool threads).
+  void* data() const {
+    std::call_once(allocated_, [this] { data_ = arena_allocate(device_, bytes_); });
+    return data_;
+  }
 
  private:
   Device device_;
   size_t bytes_;
-  void* data_;
+  mutable std::once_flag allocated_;
+  mutable void* data_ = nullptr;
 };
 
 }  // namespace samcobot
