@@ -37,3 +37,9 @@ export { syntheticDataset, syntheticSample, type SyntheticOptions, type Syntheti
 export { prefetch, type PrefetchIterator, type PrefetchSource } from './data/prefetch.js';
 export { maskMetrics, MetricsAccumulator, type MaskCounts, type MaskMetrics, type MetricsRecord, type MetricsSummary, type ClassMetrics } from './train/metrics.js';
 export { curvesSvg, writeCurves, predictionGridPng, type CurveSeries, type CurveOptions, type GridItem, type GridOptions } from './train/plots.js';
+export { Trainer, type TrainerOptions, type StepEvent, type TrainResult } from './train/trainer.js';
+export { evaluate, type EvaluationResult, type EvaluateOptions } from './train/evaluate.js';
+export { DEFAULT_OPTIMIZER, type OptimizerSpec } from './train/optimizer-setup.js';
+export { saveCheckpoint, loadCheckpoint, type CheckpointState } from './train/checkpoint.js';
+export { initializeSam } from './nn/init.js';
+export { runDemo, type DemoOptions, type DemoResult } from './demo.js';
