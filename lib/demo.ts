@@ -43,9 +43,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const seed = options.seed ?? 0;
   const size = 128;
   const domain = { size, domain: 'camouflage' as const, difficulty: 0.8 };
-  const train = syntheticDataset({ n: options.trainImages ?? 48, seed: 11 + seed, ...domain });
+  const train = syntheticDataset({ n: options.trainImages ?? 128, seed: 11 + seed, ...domain });
   const val = syntheticDataset({ n: 12, seed: 12 + seed, ...domain });
-  const test = syntheticDataset({ n: options.testImages ?? 32, seed: 13 + seed, ...domain });
+  const test = syntheticDataset({ n: options.testImages ?? 48, seed: 13 + seed, ...domain });
   const sam = await loadSam(weights, { device: options.device ?? 'auto' });
   log(`sam-cobot demo: a ${sam.config.embedDim}-wide, ${sam.config.depth}-block SAM pretrained on synthetic shapes, adapted to camouflaged objects`);
   const zeroShot = await evaluate(sam, test);
@@ -55,7 +55,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const trainer = new Trainer(sam, {
     train,
     val,
-    epochs: options.epochs ?? 6,
+    epochs: options.epochs ?? 10,
     batchSize: 4,
     objectsPerImage: 3,
     seed,
