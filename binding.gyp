@@ -1,5 +1,5 @@
 {
-  "comment": "CPU-only fallback build through node-gyp, for when cmake-js cannot run. Reads native/sources.json like CMakeLists.txt. node-gyp cannot set flags per file, so on x64 the SIMD GEMM micro-kernels (keys cpu_avx512, cpu_avx2) are static libraries of their own, built with their instruction sets; elsewhere they compile into the addon as stubs.",
+  "comment": "CPU-only fallback build through node-gyp, for when cmake-js cannot run. Reads native/sources.json like CMakeLists.txt. node-gyp cannot set flags per file, so on x64 the SIMD kernels (GEMM micro-kernels and GELU; keys cpu_avx512, cpu_avx2) are static libraries of their own, built with their instruction sets; elsewhere they compile into the addon as stubs.",
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++17"],
     "cflags_cc": ["-std=c++17", "-O3", "-fexceptions"]

@@ -5,7 +5,11 @@
 import type { Tensor } from '../tensor.js';
 import { runOp } from './core.js';
 
-/** GELU(x) = ½ x (1 + erf(x / √2)), the exact form SAM uses (not the tanh approximation). Any shape. */
+/**
+ * GELU(x) = ½ x (1 + erf(x / √2)), the exact form SAM uses (not the tanh approximation). Any shape.
+ * CPU f32 results are within 0.6 ulp of the exact value, tails included; ±inf and NaN give what the
+ * formula gives in IEEE arithmetic (gelu(−inf) is NaN).
+ */
 export const gelu = (x: Tensor): Tensor => runOp('gelu', [x])[0]!;
 
 /** The gradient of {@link gelu}: dx = dy · (Φ(x) + x φ(x)); dy and x of one shape. */
