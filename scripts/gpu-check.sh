@@ -70,13 +70,12 @@ configure() {
 node_tests() {
   local work="$root/build-gpu-node"
   mkdir -p "$work" || return
-  if command -v xz >/dev/null; then
-    xz -dc .portable-node/node.xz >"$work/node" || return
-  else
-    python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" .portable-node/node.xz "$work/node" || return
-  fi
-  chmod +x "$work/node" && export PATH="$work:$PATH" && node --version &&
-    rm -rf "$root/dist-gpu-kit" "$work/dist" && tar -C "$work" -xJf .gpu-kit/kit.tar.xz && mv "$work/dist" "$root/dist-gpu-kit" || return
+  # Python unpacks both (xz may be missing there).
+  python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" .portable-node/node.xz "$work/node" &&
+    chmod +x "$work/node" && export PATH="$work:$PATH" && node --version &&
+    rm -rf "$root/dist-gpu-kit" "$work/dist" "$work/node_modules" &&
+    python3 -c "import sys,tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" .gpu-kit/kit.tar.xz "$work" &&
+    mv "$work/dist" "$root/dist-gpu-kit" || return
   [ -e "$root/node_modules" ] || ln -s "$work/node_modules" "$root/node_modules" || return
   cmake -S "$root" -B "$work/cmake" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DSAM_COBOT_TESTS=OFF "${cmake_cublas[@]}" \
     -DCMAKE_JS_INC="$work/node_modules/node-api-headers/include;$work/node_modules/node-addon-api" -DCMAKE_CXX_FLAGS=-DBUILDING_NODE_EXTENSION \

@@ -3,6 +3,8 @@
  * accumulation), broadcasting add/sub/mul/div, scale, sum, copy, fill, cast and the seeded random
  * fills; and their validation errors.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backends } from '../lib/device.js';
@@ -266,6 +268,16 @@ const sumCases: Array<{ shape: number[]; axes: number[]; keepDims?: boolean }> =
   { shape: [2, 3, 4], axes: [] },
   { shape: [3, 1, 5, 2], axes: [1, 3], keepDims: true },
   { shape: [7, 300], axes: [1] },
+  // The CPU fast paths: leading axes (column sums, rows split into blocks of 256, 256-column chunks)
+  // and trailing axes (row sums split into blocks), at odd sizes across those boundaries.
+  { shape: [600, 257], axes: [0] },
+  { shape: [3, 333, 5], axes: [1, 0], keepDims: true },
+  { shape: [1, 5], axes: [0] },
+  { shape: [5, 1], axes: [1] },
+  { shape: [1, 300, 1, 7], axes: [0, 1, 2] },
+  { shape: [5, 17001], axes: [1] },
+  { shape: [70001], axes: [0] },
+  { shape: [6, 1, 4, 3], axes: [1, 2, 3] },
 ];
 
 for (const c of sumCases) {
@@ -286,6 +298,15 @@ for (const c of sumCases) {
     });
   });
 }
+
+test('sum: the same bits under 1, 2 and 3 CPU threads (fast paths and the general one)', async () => {
+  const child = fileURLToPath(new URL('./fixtures/sum-child.js', import.meta.url));
+  const run = (threads: string): string => execFileSync(process.execPath, [child], { env: { ...process.env, SAM_COBOT_THREADS: threads }, encoding: 'utf8' }).trim();
+  const one = run('1');
+  assert.ok(one.startsWith('[['), `child output: ${one.slice(0, 200)}`);
+  assert.equal(run('2'), one, '2 threads vs 1');
+  assert.equal(run('3'), one, '3 threads vs 1');
+});
 
 test('copy: same values, new storage; backward is the identity', async () => {
   await checkOp({

@@ -8,7 +8,7 @@
 // dominates: over all 2.2e9 floats in [−10, 10] gelu is within 0.54 ulp of its exact value, and
 // gelu' within 0.53 ulp of the size of its terms (0.61 ulp of itself away from its zero near
 // −0.75, where no f32 evaluation has a small relative error). With s = |x|:
-//   e = e^(−s²/2)              s² is exact (24-bit s); 2^u by exp2_nonpositive
+//   e = e^(−s²/2)              s² is exact (24-bit s); 2^u by Exp2Vector (simd_exp2.h)
 //   h = ½ erfc(s/√2) = t Q(t) e,   t = 1 / (1 + c s)
 //   Φ = h for x < 0, 1 − h otherwise;   φ = e / √(2π)
 // Computing the lower tail h directly avoids the 1 + erf cancellation (the library form loses all
@@ -16,11 +16,10 @@
 // out as the exact formula gives them in IEEE arithmetic: gelu(+inf) = +inf, gelu(−inf) = NaN,
 // gelu'(±inf) = NaN, NaN in NaN out.
 //
-// Q and the 2^f polynomial are minimax fits of relative error (Lawson's reweighted least squares in
-// the Chebyshev basis, checked against mpmath in double Horner evaluation):
+// Q is a minimax fit of relative error (Lawson's reweighted least squares in the Chebyshev basis,
+// checked against mpmath in double Horner evaluation), as is the 2^f of simd_exp2.h:
 //   Q(t) = ½ erfc(s/√2) e^(s²/2) / t   on s in [0, 14.8] (gelu underflows f32 below −14.4),
-//        c = 0.215, degree 10, relative error 2.5e-10 (what the derivative near its zero needs);
-//   2^f on [−½, ½], degree 6, relative error 1.9e-9.
+//        c = 0.215, degree 10, relative error 2.5e-10 (what the derivative near its zero needs).
 //
 // Explicit vectors rather than a scalar loop left to the auto-vectoriser: GCC turned the range
 // checks into branches around the exp, which it cannot if-convert without AVX-512 masking (the
@@ -33,59 +32,24 @@
 #include <cstring>
 
 #include "gelu_kernels.h"
+#include "simd_exp2.h"
 
 namespace samcobot::cpu {
 namespace {
 
-// The vector types of N lanes (kept apart from GeluVector: GCC drops vector_size on a member
-// typedef that its own class template's member functions use).
-template <int N>
-struct GeluLanes {
-  typedef float F __attribute__((vector_size(4 * N)));    // N inputs
-  typedef double D __attribute__((vector_size(8 * N)));   // the same lanes, widened
-  typedef int64_t I __attribute__((vector_size(8 * N)));  // their bits
-};
-
 template <int N>
 struct GeluVector {
-  using F = typename GeluLanes<N>::F;
-  using D = typename GeluLanes<N>::D;
-  using I = typename GeluLanes<N>::I;
+  using V = Exp2Vector<N>;
+  using D = typename V::D;
+  using I = typename V::I;
 
   static constexpr double kC = 0.215;
   static constexpr double kQ[11] = {0.08577942900042426, 0.08560579847154764, 0.08361558279742151,  0.06239294812741194,
                                     0.10998493639147554, -0.08463964989585859, 0.2940696521918235,   -0.3241747117966265,
                                     0.30868757058212415, -0.14730828348874425, 0.025986727694242782};
-  static constexpr double kExp2[7] = {1.0000000005541665,   0.693147205737266,     0.2402264689063129, 0.05550328776971167,
-                                      0.009618488957411785, 0.0013399931217185756, 0.00015345811918105376};
-
-  static D splat(double v) {
-    D r;
-    for (int i = 0; i < N; ++i) r[i] = v;
-    return r;
-  }
-
-  static D load(const float* p) {
-    F v;
-    std::memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, D);
-  }
-
-  static void store(float* p, D v) {
-    F f = __builtin_convertvector(v, F);
-    std::memcpy(p, &f, sizeof f);
-  }
-
-  // 2^u for u in [−1022, 0] as 2^n · 2^f, n = round(u), f = u − n in [−½, ½]. Adding 1.5 · 2^52
-  // rounds u to an integer held in the low mantissa bits, which then become 2^n's exponent field.
-  static D exp2_nonpositive(D u) {
-    const double shifter = 0x1.8p52;
-    D s = u + shifter;
-    D f = u - (s - shifter);
-    D p = splat(kExp2[6]);
-    for (int k = 5; k >= 0; --k) p = p * f + kExp2[k];
-    return p * (D)(((I)s + 1023) << 52);
-  }
+  static D splat(double v) { return V::splat(v); }
+  static D load(const float* p) { return V::load(p); }
+  static void store(float* p, D v) { V::store(p, V::narrow(v)); }
 
   struct Normal {
     D cdf, pdf;  // Φ(x), φ(x)
@@ -96,7 +60,7 @@ struct GeluVector {
     D s = (D)((I)x & ~(I{} + INT64_MIN));
     D s2 = s * s;
     auto in_range = s2 <= s2_max;  // false for ±inf and NaN
-    D e = exp2_nonpositive((in_range ? s2 : s2_max) * -0.72134752044448170368);  // −log2(e) / 2
+    D e = V::exp2((in_range ? s2 : s2_max) * -0.72134752044448170368);  // −log2(e) / 2
     e = in_range ? e : zero;
     D t = one / (one + kC * s);
     D q = splat(kQ[10]);
