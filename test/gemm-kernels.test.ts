@@ -65,7 +65,8 @@ function accumulateCase(label: string, aShape: number[], bShape: number[], cShap
 function cases(): Case[] {
   const list: Case[] = [];
   // (M, N, K): edge tiles in both directions for every kernel's MR and NR; K past KC (384/256) with
-  // uneven blocks; N past NC (480/512) within one thread's share; M past MC (4096).
+  // uneven blocks; N past NC (480/512) within one thread's share; M past MC (4096); and products
+  // large enough to run on several threads, split by C's columns and, for a narrow C, by rows.
   const sizes: Array<[number, number, number]> = [
     [1, 1, 1],
     [7, 17, 33],
@@ -78,6 +79,8 @@ function cases(): Case[] {
     [4099, 33, 20],
     [1, 257, 800],
     [300, 1, 65],
+    [300, 1000, 400],
+    [2000, 20, 500],
   ];
   for (const [M, N, K] of sizes)
     for (const transA of [false, true])

@@ -3,8 +3,8 @@
 // Loops, outermost first, for C(M, N) = alpha * op(A)(M, K) op(B)(K, N) + beta * C:
 //   ic: rows of C in blocks of MC          pack op(A)[ic.., pc..] into MR-row panels (all threads)
 //   pc: K in blocks of KC                  beta applies on the first block, then C accumulates
-//   -- parallel: each thread takes a range of C's columns (or, when that balances worse, of A's
-//      panels) and, per NC columns of it, packs op(B)[pc.., jc..] into its own NR-column panels --
+//   -- parallel: C's columns (or, when that balances worse, A's panels) in a few pieces per thread;
+//      per NC columns of its piece, a thread packs op(B)[pc.., jc..] into its own NR-column panels --
 //   ir: A panels (MR x KC, stays in L1)
 //   jr: B panels (KC x NR, the block stays in this core's L2)  -> one micro-kernel call per tile
 // Packing makes every transpose combination one kernel (op() is resolved while copying) and gives
@@ -22,9 +22,11 @@
 namespace samcobot::cpu {
 namespace {
 
-constexpr int64_t kMaxTile = 16 * 64;        // floats in the largest micro-kernel tile
-constexpr double kParallelFlops = 1 << 21;   // below this a block runs on one thread
-constexpr int64_t kPartsPerThread = 4;      // work pieces per thread (plan_split)
+constexpr int64_t kMaxTile = 16 * 64;  // floats in the largest micro-kernel tile (gemm_kernels.h)
+// Waking the pool's threads costs tens of microseconds per parallel region (37 us measured on the
+// 2-vCPU VM this was tuned on), so a block runs on one thread unless it holds ~150 us of work.
+constexpr double kParallelFlops = 1 << 24;
+constexpr int64_t kPartsPerThread = 2;  // work pieces per thread (plan_split)
 
 const GemmKernel& active_kernel() {
   static const GemmKernel* kernel = [] {
