@@ -49,10 +49,10 @@ for (const device of devices()) {
     // At most: the finalizer of a tensor another test forgot may free memory meanwhile, never take it.
     assert.ok(after.bytesInUse <= before.bytesInUse, 'every temporary of a step goes back to the arena');
     assert.ok(after.bytesCached > 0, 'freed blocks are kept for reuse');
-    // The step's largest live set holds at least y besides x and the weights; with memory taken when
-    // written and returned after its last use, not every intermediate of the step at once.
+    // The step's live set holds at least y besides x and the weights (the peak is process-wide,
+    // so earlier tests may have raised it further).
     const y = 4 * 64 * 128 * 4;
-    assert.ok(after.peakBytesInUse >= before.bytesInUse + y && after.peakBytesInUse <= before.bytesInUse + 6 * y, `peak ${after.peakBytesInUse} bytes`);
+    assert.ok(after.peakBytesInUse >= before.bytesInUse + y, `peak ${after.peakBytesInUse} bytes`);
     assert.ok(after.peakBytesInUse >= after.bytesInUse);
     for (const t of [x, weight, bias]) t.dispose();
   });
