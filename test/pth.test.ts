@@ -17,7 +17,7 @@ import { readSafetensors } from '../lib/io/safetensors.js';
 import { Tensor } from '../lib/tensor.js';
 import { TorchStorage, toPlainValue, unpickle } from '../lib/io/unpickle.js';
 import { makeRng } from './helpers/check-op.js';
-import { errorOf, expectFileError, scratchFolder } from './helpers/file-errors.js';
+import { bytesOf, disposeAll, errorOf, expectFileError, scratchFolder } from './helpers/file-errors.js';
 import { goldenPath, goldenRoot } from './helpers/golden.js';
 import { Pickle, f32Bytes, makeLegacy, makeTorchZip, pushTensor, stateDictPickle, type CraftedTensor } from './helpers/pickle-craft.js';
 
@@ -25,21 +25,8 @@ const fixtures = join(goldenRoot, '..', 'fixtures', 'pth');
 const scratch = scratchFolder('pth');
 test.after(() => scratch.remove());
 
-let fileCount = 0;
-function writeTemp(bytes: Uint8Array, name = 'case.pth'): string {
-  const path = join(scratch.path, `${fileCount++}-${name}`);
-  writeFileSync(path, bytes);
-  return path;
-}
-
-function dispose(tensors: Map<string, Tensor>): void {
-  for (const t of tensors.values()) t.dispose();
-}
-
-async function bytesOf(t: Tensor): Promise<Uint8Array> {
-  const a = await t.toArray();
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
+const writeTemp = (bytes: Uint8Array, name = 'case.pth'): string => scratch.write(bytes, name);
+const dispose = disposeAll;
 
 test('both tiny-pth files decode bit-identical to tiny/weights.safetensors, same keys and order', async () => {
   const reference = await readSafetensors(goldenPath('tiny', 'weights.safetensors'));

@@ -15,27 +15,14 @@ import { SamCobotError } from '../lib/errors.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../lib/io/safetensors.js';
 import { Tensor } from '../lib/tensor.js';
 import { makeRng } from './helpers/check-op.js';
-import { errorOf, expectFileError, scratchFolder } from './helpers/file-errors.js';
+import { bytesOf, disposeAll, errorOf, expectFileError, scratchFolder } from './helpers/file-errors.js';
 import { goldenPath, goldenRoot } from './helpers/golden.js';
 
 const scratch = scratchFolder('safetensors');
 test.after(() => scratch.remove());
 
-let fileCount = 0;
-function writeTemp(bytes: Uint8Array, name = 'case.safetensors'): string {
-  const path = join(scratch.path, `${fileCount++}-${name}`);
-  writeFileSync(path, bytes);
-  return path;
-}
-
-function dispose(tensors: Map<string, Tensor>): void {
-  for (const t of tensors.values()) t.dispose();
-}
-
-async function bytesOf(t: Tensor): Promise<Uint8Array> {
-  const a = await t.toArray();
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
+const writeTemp = (bytes: Uint8Array, name = 'case.safetensors'): string => scratch.write(bytes, name);
+const dispose = disposeAll;
 
 /** A safetensors file from a header object (serialised as given) and a data section. */
 function encode(header: unknown, data: Uint8Array = new Uint8Array(0), headerText?: Uint8Array): Uint8Array {
