@@ -14,6 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Sam, Tensor, applyPeft, memoryStats, readSafetensors, synchronize } from '../../lib/index.js';
 import type { SamConfig } from '../../lib/nn/sam-config.js';
+import { resetPeak, statusBytes } from '../process-memory.js';
 
 interface Job {
   config: SamConfig;
@@ -30,23 +31,6 @@ interface Job {
   output: string;
 }
 
-function statusBytes(field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync('/proc/self/status', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${field}:`));
-  if (!line) throw new Error(`no ${field} in /proc/self/status`);
-  return Number(line.split(/\s+/)[1]) * 1024;
-}
-
-/** Resets VmHWM to the current resident size (Linux clear_refs 5); false where not allowed. */
-function resetPeak(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function timed(step: () => Promise<void>, warmup: number, runs: number): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await step();

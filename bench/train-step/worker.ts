@@ -13,11 +13,12 @@
  * included) and memory as bench/encoder's worker measures it (the resident high-water mark during
  * the steps, reset once loaded, above the resident size before anything was loaded).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Adam, Sam, applyPeft, maskLoss, memoryStats, readSafetensors, type Tensor } from '../../lib/index.js';
 import type { SamConfig } from '../../lib/nn/sam-config.js';
 import { LR, PEFT, type TrainStepFiles } from './setup.js';
+import { resetPeak, statusBytes } from '../process-memory.js';
 
 interface Job {
   config: SamConfig;
@@ -26,23 +27,6 @@ interface Job {
   runs: number;
 }
 
-function statusBytes(field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync('/proc/self/status', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${field}:`));
-  if (!line) throw new Error(`no ${field} in /proc/self/status`);
-  return Number(line.split(/\s+/)[1]) * 1024;
-}
-
-/** Resets VmHWM to the current resident size (Linux clear_refs 5); false where not allowed. */
-function resetPeak(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The bench model: encoder weights by official name, then applyPeft, then decoder, prompt encoder and adapters. */
 async function loadModel(job: Job): Promise<Sam> {
