@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SamCobotError, Tensor } from '../lib/index.js';
 import * as ops from '../lib/ops/index.js';
-import { assertClose, checkOp } from './helpers/check-op.js';
+import { assertClose, checkOp, throwsCode } from './helpers/check-op.js';
 import { geluSweep, geluSweepChild, normalCdf } from './helpers/gelu-sweep.js';
 
 const geluRef = (x: number): number => x * normalCdf(x);
@@ -89,17 +89,6 @@ for (const shape of [[3, 5, 7], [1, 128], [6, 1]]) {
     }));
 }
 
-function throwsCode(fn: () => unknown, code: string, message: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, SamCobotError);
-    assert.is((error as SamCobotError).code, code);
-    assert.match((error as Error).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test('bad arguments throw at the call with the op, the argument and what was expected', () => {
   const x = Tensor.zeros([2, 3]);

@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SamCobotError, Tensor, backends, type TensorOptions } from '../lib/index.js';
 import * as ops from '../lib/ops/index.js';
-import { checkOp, randomArray } from './helpers/check-op.js';
+import { checkOp, randomArray, throwsCode } from './helpers/check-op.js';
 
 type Coefficients = 'dual' | 'local' | 'shared';
 type Head = 'quaternion' | 'linear' | 'none';
@@ -357,17 +357,6 @@ test('dropout: the mask is uniform01(seed, i) >= p on every backend (CPU and CUD
 // ---------------------------------------------------------------------------------------------
 // Bad arguments
 
-function throwsCode(fn: () => unknown, code: string, message: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, SamCobotError);
-    assert.is((error as SamCobotError).code, code);
-    assert.match((error as Error).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test('bad arguments throw at the call with the op, the argument and what was expected', () => {
   const C = Tensor.zeros([8, 3]);

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SamCobotError, Tensor } from '../lib/index.js';
 import * as ops from '../lib/ops/index.js';
-import { checkOp } from './helpers/check-op.js';
+import { checkOp, throwsCode } from './helpers/check-op.js';
 
 type Pair = [number, number];
 
@@ -139,17 +139,6 @@ test('backward ops return only the requested gradients, and the same values eith
   assert.equal(biasOnly.db!.shape, [2]);
 });
 
-function throwsCode(fn: () => unknown, code: string, message: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, SamCobotError);
-    assert.is((error as SamCobotError).code, code);
-    assert.match((error as Error).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test('bad arguments throw at the call with the op, the argument and what was expected', () => {
   const x = Tensor.zeros([1, 3, 8, 8]);

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SamCobotError, Tensor, backends, type DType } from '../lib/index.js';
 import * as ops from '../lib/ops/index.js';
-import { assertClose, checkOp, numel } from './helpers/check-op.js';
+import { assertClose, checkOp, numel, throwsCode } from './helpers/check-op.js';
 import { expectGolden, readGolden } from './helpers/golden.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -318,17 +318,6 @@ for (const device of devices) {
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-function throwsCode(fn: () => unknown, code: string, message: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, SamCobotError);
-    assert.is((error as SamCobotError).code, code);
-    assert.match((error as Error).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test('bad arguments throw at the call with the op, the argument and what was expected', () => {
   const x = Tensor.zeros([2, 3, 4, 5]);

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SamCobotError, Tensor } from '../lib/index.js';
 import * as ops from '../lib/ops/index.js';
-import { checkOp, numel, randomArray } from './helpers/check-op.js';
+import { checkOp, numel, randomArray, throwsCode } from './helpers/check-op.js';
 
 /** LayerNorm of x viewed as (O, C, I) (axis -1: I = 1; axis 1: x (B, C, H, W), I = H·W): [y, mean, rstd]. */
 function layerNormRef(x: Float64Array, shape: number[], w: Float64Array, b: Float64Array, eps: number, axis: -1 | 1): Float64Array[] {
@@ -101,17 +101,6 @@ test('layer_norm statistics drop the normalised axis', () => {
   assert.equal(tokens.mean.shape, [2, 3]);
 });
 
-function throwsCode(fn: () => unknown, code: string, message: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, SamCobotError);
-    assert.is((error as SamCobotError).code, code);
-    assert.match((error as Error).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test('bad arguments throw at the call with the op, the argument and what was expected', () => {
   const x = Tensor.zeros([2, 4, 3, 3]);

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { Adam, AdamW, LrScheduler, Parameter, SGD, SamCobotError, Tensor, clipGradNorm, schedules, type Optimizer } from '../lib/index.js';
 import { backends } from '../lib/device.js';
 import * as ops from '../lib/ops/index.js';
-import { assertClose, checkOp, randomArray, toF64 } from './helpers/check-op.js';
+import { assertClose, checkOp, randomArray, throwsCode, toF64 } from './helpers/check-op.js';
 
 // ---------------------------------------------------------------------------------------------
 // PyTorch's formulas in float64, one tensor at a time (torch/optim/adam.py, adamw.py, sgd.py).
@@ -392,17 +392,6 @@ test('schedules: values at key steps, composition, and LrScheduler on an optimiz
 // ---------------------------------------------------------------------------------------------
 // Bad arguments.
 
-function throwsCode(fn: () => unknown, code: string, pattern: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, SamCobotError);
-    assert.is((error as SamCobotError).code, code, (error as Error).message);
-    assert.match((error as Error).message, pattern);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test('bad arguments: aliasing, list lengths, shapes, dtypes, hyper-parameters', () => {
   const t = () => Tensor.zeros([3]);

@@ -14,7 +14,9 @@
  * input gradient). Every tensor the helper or the op's callbacks create is disposed before it returns.
  */
 // Imported from the modules themselves, not lib/index.ts, so an op test depends only on what it uses.
+import * as assert from 'uvu/assert';
 import { backends } from '../../lib/device.js';
+import { SamCobotError } from '../../lib/errors.js';
 import { Tensor, withScope, type DType, type TypedArray } from '../../lib/tensor.js';
 
 export interface OpCheckInput {
@@ -370,4 +372,17 @@ export async function checkOp(check: OpCheck): Promise<void> {
     compareAll(cuda.outputs, f32.outputs, f32.shapes, cudaTol, label('cuda f32 forward vs cpu f32, output'));
     if (gradValues) compareAll(cuda.grads!, f32.grads!, shapes, cudaTol, label('cuda f32 backward vs cpu f32, gradient of input'));
   }
+}
+
+/** Asserts that `fn` throws a SamCobotError with `code` and a message matching `message`. */
+export function throwsCode(fn: () => unknown, code: string, message: RegExp): void {
+  try {
+    fn();
+  } catch (error) {
+    assert.instance(error, SamCobotError);
+    assert.is((error as SamCobotError).code, code, (error as Error).message);
+    assert.match((error as Error).message, message);
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
 }
